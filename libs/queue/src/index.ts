@@ -1,0 +1,3 @@
+export * from './queue.names';
+export * from './job-queue.adapter';
+export * from './timer-scheduler';

@@ -11,6 +11,7 @@ import { ApprovalsController } from './certificates/approvals.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { RenewalsController } from './renewals/renewals.controller';
 import { RenewalsService } from './renewals/renewals.service';
+import { RenewalDefaultsFromConfig, RenewalSettingsController } from './settings/renewal-settings.controller';
 import { INTERNAL_CA, InternalCaController } from './ca/internal-ca.controller';
 import { AcmeChallengeController } from './ca/acme-challenge.controller';
 import { JOB_QUEUE, TestClockController } from './ca/test-clock.controller';
@@ -96,6 +97,7 @@ class InfrastructureModule implements OnApplicationShutdown {
     InternalCaController,
     AcmeChallengeController,
     RenewalsController,
+    RenewalSettingsController,
     MetricsController,
     ServicesController,
     EnablementController,
@@ -103,7 +105,7 @@ class InfrastructureModule implements OnApplicationShutdown {
     ...(loadConfig().testClock ? [TestClockController] : []),
   ],
   providers: [
-    TokenService, CertificatesService, CertificateFilesService, TrustService, RenewalsService, { provide: APP_GUARD, useClass: AuthGuard },
+    TokenService, CertificatesService, CertificateFilesService, TrustService, RenewalsService, RenewalDefaultsFromConfig, { provide: APP_GUARD, useClass: AuthGuard },
     ServicesService, { provide: SERVICE_TARGETS, useFactory: () => new ServiceTargets(loadServicesConfig()) },
   ],
 })

@@ -1,11 +1,11 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Injectable } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import { CertificateWorkHandler, Issuer, ServiceBindingWorkHandler } from '../../libs/application/src';
+import { CertificateWorkHandler, Issuer, RenewalInfoSource, ServiceBindingWorkHandler } from '../../libs/application/src';
 import { CertflowConfig, JsonLogger, loadConfig, loadServicesConfig } from '../../libs/config/src';
 import { KeyVault, VaultKeyService, loadMasterKey } from '../../libs/crypto/src';
 import { CertflowClock, ServiceBindingsReadModel, openEventStore } from '../../libs/event-store/src';
 import { ServiceTargets, VaultPrivateKeys } from '../../libs/deployers/src';
-import { AcmeAccountStore, AcmeChallengesAdapter, AcmeIssuer, InternalCaIssuer, InternalCaStore, SelfSignedIssuer } from '../../libs/issuers/src';
+import { AcmeAccountStore, AcmeChallengesAdapter, AcmeIssuer, InternalCaIssuer, InternalCaStore, SelfSignedIssuer, fetchRenewalInfo } from '../../libs/issuers/src';
 import { JobQueue, enqueueDueTimers, redisConnection } from '../../libs/queue/src';
 import { NotificationRouter } from '../../libs/notifications/src';
 import { Dispatcher } from './dispatcher';
@@ -43,7 +43,10 @@ async function createRuntime(): Promise<WorkerRuntime> {
     ['self-signed', new SelfSignedIssuer(vault)],
     ['internal-ca', new InternalCaIssuer(internalCa, config.internalCa, config.publicUrl)],
   ]);
+  let renewalInfo: RenewalInfoSource | undefined;
   if (config.acme.directoryUrl) {
+    const directoryUrl = config.acme.directoryUrl;
+    renewalInfo = { fetch: (certificatePem) => fetchRenewalInfo(directoryUrl, certificatePem) };
     const accounts = new AcmeAccountStore(store, vault, clock, { directoryUrl: config.acme.directoryUrl, email: config.acme.email });
     issuers.set('acme', new AcmeIssuer(accounts, new AcmeChallengesAdapter(pool, config.acme), config.acme, (e) => log.warn(e, 'Acme')));
   }
@@ -57,7 +60,7 @@ async function createRuntime(): Promise<WorkerRuntime> {
       .send({ id, kind, certificateId, subject, text: `${subject}: certificate ${certificateId}.`, data }, { provider: typeof n.provider === 'string' ? n.provider : null, contact: null })
       .catch((e: unknown) => log.warn({ msg: 'notification failed', kind, certificateId, error: (e as Error).message }, 'Notify'));
   };
-  const work = new CertificateWorkHandler(store, new VaultKeyService(vault), issuers, clock, config.approval, notify, notifier);
+  const work = new CertificateWorkHandler(store, new VaultKeyService(vault), issuers, clock, config.approval, notify, notifier, renewalInfo);
   const workerConnection = redisConnection(config.redisUrl);
   const queueConnection = redisConnection(config.redisUrl);
   const jobs = new JobQueue(queueConnection, config.queuePrefix);

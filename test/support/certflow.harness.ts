@@ -77,6 +77,18 @@ export class CertflowHarness {
     return child;
   }
 
+  /** Stops the api gracefully and starts it again with the same environment (a restart or a deployment). */
+  async restartApi(): Promise<void> {
+    const api = this.api;
+    if (api && api.exitCode === null && api.signalCode === null) {
+      const exited = new Promise((r) => api.once('exit', r));
+      api.kill('SIGTERM');
+      await exited;
+    }
+    this.api = this.spawn('api');
+    await this.waitFor(async () => (await fetch(`${this.baseUrl}/health`).then((r) => r.status, () => 0)) === 200, 30_000, 'api health after restart');
+  }
+
   startWorker(): void {
     this.worker = this.spawn('worker');
   }

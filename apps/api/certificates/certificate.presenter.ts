@@ -1,5 +1,5 @@
 import { ChainEvaluation } from '../../../libs/crypto/src';
-import { ExistingCertificateState, certificateStatus, IN_FLIGHT_STATES } from '../../../libs/domain/src';
+import { ExistingCertificateState, certificateStatus, IN_FLIGHT_STATES, autoRenewOf } from '../../../libs/domain/src';
 
 export interface Presented {
   [key: string]: unknown;
@@ -81,6 +81,16 @@ export function presentCertificate(
     ...(s.request.renews ? { renews: s.request.renews } : {}),
     ...(s.state === 'Issued' && s.renewedBy ? { renewedBy: s.renewedBy } : s.state === 'Superseded' ? { renewedBy: s.supersededBy } : {}),
     ...(s.state === 'Issued' && s.lastReminderThreshold != null ? { lastReminderThreshold: s.lastReminderThreshold } : {}),
+    // The certificate's own renewal settings (null: it follows the fleet-wide default, GET /settings/renewal).
+    renewal: {
+      autoRenew: autoRenewOf(s.request),
+      renewBeforeMs: s.request.renewBeforeMs ?? null,
+      renewBeforePercentage: s.request.renewBeforePercentage ?? null,
+      reminderThresholds: s.request.reminderThresholds ?? null,
+      contact: s.request.contact ?? null,
+      ...(s.state === 'Issued' && s.renewalInfo ? { renewalInfo: s.renewalInfo } : {}),
+    },
+    ...(s.state === 'RequestGenerated' && s.importRemindersSent ? { importRemindersSent: s.importRemindersSent } : {}),
     createdAt: meta.createdAt,
     updatedAt: meta.updatedAt,
     version: meta.version,

@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { Clock, EventStore, handleCertificateCommand, loadCertificate, startRenewal } from '../../../libs/application/src';
 import { ChainEvaluation, parseSubject } from '../../../libs/crypto/src';
 import {
-  CertificateRequestSpec, CertificateStatus, DomainError, ExistingCertificateState, KeySpec, ProviderName,
+  CertificateRequestSpec, CertificateStatus, DomainError, ExistingCertificateState, KeySpec, ProviderName, parseRenewBefore,
 } from '../../../libs/domain/src';
 import { loadConfig } from '../../../libs/config/src';
 import { ServiceBindingsReadModel } from '../../../libs/event-store/src';
@@ -229,24 +229,3 @@ function toAsciiName(name: string): string {
 /** The subject as administrators type it (`c=US, s=MyState, o=My Name, cn=mail.mitserv.net`), in canonical form. */
 const normaliseSubject = (subject: string): string => parseSubject(subject).dn;
 
-/**
- * `renewBefore`: a number of days, or an ISO 8601 duration of weeks, days, hours, minutes
- * (P30D, P2W, PT12H, P1DT6H). Months and years are refused: their length is ambiguous.
- */
-export function parseRenewBefore(value: unknown): number {
-  const DAY = 86_400_000;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value > 0 && value <= 3650) return Math.round(value * DAY);
-  } else if (typeof value === 'string') {
-    const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(value.trim().toUpperCase());
-    if (m && value.trim().length > 1 && !/T$/i.test(value.trim())) {
-      const ms = (Number(m[1] ?? 0) * 7 + Number(m[2] ?? 0)) * DAY + Number(m[3] ?? 0) * 3_600_000 + Number(m[4] ?? 0) * 60_000;
-      if (ms > 0 && ms <= 3650 * DAY) return ms;
-    }
-  }
-  throw new DomainError(
-    'InvalidRenewBefore',
-    'renewBefore must be a number of days (up to 3650) or an ISO 8601 duration such as P30D, P2W or PT12H.',
-    'invalid',
-  );
-}

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { Clock } from '../../../libs/application/src';
 import { CertflowConfig } from '../../../libs/config/src';
-import { RenewalPolicy, renewalTime } from '../../../libs/domain/src';
+import { RenewalDefaults, effectiveRenewalPolicy, renewalTime } from '../../../libs/domain/src';
+import { readRenewalDefaults } from '../../../libs/event-store/src';
 import { CLOCK, CONFIG, PG_POOL } from '../common/tokens';
 import { CertificatesService } from '../certificates/certificates.service';
 import { Presented } from '../certificates/certificate.presenter';
@@ -61,21 +62,29 @@ export class RenewalsService {
   async calendar(withinDays: number): Promise<RenewalEntry[]> {
     const now = this.clock.now();
     const leads = await this.leadTimes();
+    const defaults = await readRenewalDefaults(this.pool);
     const entries: RenewalEntry[] = [];
     let cursor: string | undefined;
     do {
       const page = await this.certificates.list({ state: 'Issued', expiringWithinDays: withinDays, limit: 1000, cursor });
-      for (const c of page.items) entries.push(this.entry(c, now, leads));
+      // The planned renewal is the renewal timer itself (policy, ACME renewal window, or retry after a failure).
+      const { rows } = await this.pool.query<{ certificate_id: string; due_at: Date }>(
+        `SELECT certificate_id, due_at FROM timers WHERE kind = 'renewal' AND certificate_id = ANY($1::uuid[])`,
+        [page.items.map((c) => c.id)],
+      );
+      const timers = new Map(rows.map((r) => [r.certificate_id, r.due_at]));
+      for (const c of page.items) entries.push(this.entry(c, now, leads, timers.get(c.id as string) ?? null, defaults));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return entries.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.id.localeCompare(b.id));
   }
 
-  private entry(c: Presented, now: Date, leads: Map<string, { seconds: number; samples: number }>): RenewalEntry {
+  private entry(c: Presented, now: Date, leads: Map<string, { seconds: number; samples: number }>, timer: Date | null, defaults: RenewalDefaults): RenewalEntry {
     const notBefore = c.notBefore as string;
     const notAfter = c.notAfter as string;
     const provider = c.provider as string;
-    const planned = renewalTime({ notBefore, notAfter }, policyOf(c));
+    // No renewal timer (autoRenew off, or a renewal in flight): when the policy says it is due.
+    const planned = timer ?? renewalTime({ notBefore, notAfter }, effectiveRenewalPolicy((c.renewal ?? {}) as { provider: string }, defaults));
     const learned = leads.get(provider);
     const leadTime = learned && learned.samples > 0
       ? { seconds: Math.round(learned.seconds), samples: learned.samples, basis: 'history' as const }
@@ -97,12 +106,6 @@ export class RenewalsService {
       renewedBy: (c.renewedBy as string | undefined) ?? null,
     };
   }
-}
-
-/** The certificate's own renewal policy where it has one, else the default (one third of the lifetime). */
-function policyOf(c: Presented): RenewalPolicy {
-  const p = (c.renewalPolicy ?? {}) as { renewBeforeMs?: number | null; renewBeforePercentage?: number | null };
-  return { renewBeforeMs: p.renewBeforeMs ?? null, renewBeforePercentage: p.renewBeforePercentage ?? null };
 }
 
 /** RFC 5545 text: backslash, semicolon, comma and new lines escaped. */

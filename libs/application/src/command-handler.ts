@@ -29,6 +29,8 @@ export async function handleCommand<C, E extends { type: string; data: unknown }
     const history = (await store.readStream(streamId)) as RecordedEvent<E>[];
     const state = history.reduce((s, e) => decider.evolve(s, { type: e.type, data: e.data } as E), decider.initialState());
     const events = decider.decide(command, state);
+    // A command that changes nothing (e.g. settings set to what they are) records nothing.
+    if (events.length === 0) return { state, version: history.length, newEvents: [] };
     try {
       const result = await store.appendToStream(streamId, events, { expectedVersion: history.length, metadata });
       const newState = events.reduce(decider.evolve, state);

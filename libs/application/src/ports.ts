@@ -214,3 +214,19 @@ export interface NotificationRoute {
 export interface Notifier {
   send(n: OutgoingNotification, route: NotificationRoute): Promise<{ channels: string[]; deliveries: { channel: string; ok: boolean; attempts: number; detail: string }[] }>;
 }
+
+/** What an ACME CA says about when to renew a certificate (RFC 9773 renewal information). */
+export type RenewalInfoAnswer =
+  | { readonly kind: 'unsupported' }
+  | {
+      readonly kind: 'window';
+      readonly window: { readonly start: string; readonly end: string };
+      readonly explanationUrl: string | null;
+      readonly retryAfterSeconds: number | null;
+    }
+  | { readonly kind: 'error'; readonly reason: string; readonly retryAfterSeconds: number | null };
+
+/** Asks the configured ACME CA for a certificate's renewal window (libs/issuers, RFC 9773). */
+export interface RenewalInfoSource {
+  fetch(certificatePem: string): Promise<RenewalInfoAnswer>;
+}

@@ -61,6 +61,12 @@ export interface CertflowConfig {
     emailTo: string[];
     routes: Record<string, string[]>;
   };
+  /**
+   * Fleet-wide renewal defaults set in the environment (only the variables that are set). The
+   * api records them at start as RenewalDefaultsChanged (actor `config`) when they differ from
+   * the recorded ones; the rest can be changed with PUT /settings/renewal.
+   */
+  renewalDefaults: { reminderThresholds?: number[]; renewBefore?: string; renewBeforePercentage?: number; importReminderHours?: number };
 }
 
 const int = (value: string | undefined, fallback: number, name: string): number => {
@@ -120,5 +126,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertflowConfig
       emailTo: list(env.CERTFLOW_NOTIFY_EMAIL_TO, []),
       routes: parseRoutes(env.CERTFLOW_NOTIFY_ROUTES),
     },
+    renewalDefaults: {
+      ...(env.CERTFLOW_REMINDER_DAYS ? { reminderThresholds: list(env.CERTFLOW_REMINDER_DAYS, []).map((d) => wholeNumber(d, 'CERTFLOW_REMINDER_DAYS')) } : {}),
+      ...(env.CERTFLOW_RENEW_BEFORE ? { renewBefore: env.CERTFLOW_RENEW_BEFORE } : {}),
+      ...(env.CERTFLOW_RENEW_BEFORE_PERCENTAGE ? { renewBeforePercentage: Number(env.CERTFLOW_RENEW_BEFORE_PERCENTAGE) } : {}),
+      ...(env.CERTFLOW_IMPORT_REMINDER_HOURS ? { importReminderHours: int(env.CERTFLOW_IMPORT_REMINDER_HOURS, 72, 'CERTFLOW_IMPORT_REMINDER_HOURS') } : {}),
+    },
   };
 }
+
+const wholeNumber = (value: string, name: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a comma-separated list of whole numbers of days, got "${value}"`);
+  return n;
+};

@@ -18,5 +18,6 @@ export type { CertificateFormat, ParsedCertificates, ParsedPrivateKey, OrderedCh
 export { parsePkcs12, createPkcs12 } from './pkcs12';
 export type { ParsedPkcs12, CreatePkcs12Options } from './pkcs12';
 export { MAX_INPUT_BYTES } from './pem';
+export { ariCertId } from './ari';
 export * from './subject';
 export * from './ca';

@@ -9,4 +9,6 @@ export * from './trust/trust-root.decider';
 export * from './ca/internal-ca.events';
 export * from './acme/acme.events';
 export * from './renewal/renewal.policy';
+export * from './renewal/renewal-info.policy';
+export * from './renewal/renewal-defaults';
 export * from './binding/service-binding.decider';

@@ -211,6 +211,25 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX service_bindings_pending_idx ON service_bindings (pending_event_id) WHERE pending_event_id IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'renewal: fleet-wide defaults',
+    sql: `
+      -- The fleet-wide renewal defaults (projection of settings-renewal-defaults). No row: the
+      -- built-in ones. The timers projection reads it, so timers stay derived from events only.
+      -- Timer kinds added by the renewal issue (see the timers table in migration 4):
+      --   renewal          start the automatic renewal (policy time, ARI time, or retry)
+      --   expiry-reminder  the next expiry reminder
+      --   import-reminder  remind the operator of a manual request still waiting for its import
+      --   renewal-info     ask the ACME CA for its renewal window again (RFC 9773)
+      CREATE TABLE renewal_defaults (
+        id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+        defaults   jsonb       NOT NULL,
+        changed_at timestamptz NOT NULL,
+        changed_by text        NOT NULL
+      );
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x63657274666c6f77n; // "certflow"

@@ -5,3 +5,4 @@ export * from './acme/acme-errors';
 export * from './acme/acme-account.store';
 export * from './acme/acme-challenges.adapter';
 export * from './acme/acme.issuer';
+export * from './acme/renewal-info.client';

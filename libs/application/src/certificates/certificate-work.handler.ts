@@ -1,5 +1,29 @@
-import { DomainError, autoRenewOf, dueReminder, isDomainError, renewalBackoffMs, renewalTime, thresholdsOf } from '../../../domain/src';
-import { Clock, ConcurrencyError, EventMetadata, EventStore, IssueOutcome, Issuer, KeyService, Notifier, TransientIssuerError } from '../ports';
+import {
+  DomainError,
+  RenewalInfo,
+  ariRenewalTime,
+  autoRenewOf,
+  dueReminder,
+  effectiveThresholds,
+  isDomainError,
+  nextImportReminderAt,
+  nextRenewalInfoCheck,
+  plannedRenewalAt,
+  renewalBackoffMs,
+} from '../../../domain/src';
+import {
+  Clock,
+  ConcurrencyError,
+  EventMetadata,
+  EventStore,
+  IssueOutcome,
+  Issuer,
+  KeyService,
+  Notifier,
+  RenewalInfoSource,
+  TransientIssuerError,
+} from '../ports';
+import { loadRenewalDefaults } from '../settings/renewal-defaults.handler';
 import { deterministicRenewalId, startRenewal } from './renewal.handler';
 
 /** How long a request may wait for approval, and how often approvers are reminded. */
@@ -18,6 +42,9 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.round(base * (0.5 + random()));
 }
 import { handleCertificateCommand, loadCertificate } from './certificate-commands';
+
+/** A CA without renewal information is asked again after a week (it may start publishing it). */
+export const RENEWAL_INFO_UNSUPPORTED_RECHECK_MS = 7 * 86_400_000;
 
 /** The actor name of events the worker appends. */
 export const WORKER_ACTOR = 'certflow-worker';
@@ -46,6 +73,10 @@ export class CertificateWorkHandler {
     private readonly notify?: (n: { kind: string; certificateId: string; [k: string]: unknown }) => void,
     /** Delivers expiry reminders through the configured channels (webhook, e-mail, log). */
     private readonly notifier?: Notifier,
+    /** The ACME CA's renewal information (RFC 9773), when an ACME CA is configured. */
+    private readonly renewalInfo?: RenewalInfoSource,
+    /** Where in the CA's suggested window to renew: uniform in [0, 1). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   private metadata(ctx: WorkContext): EventMetadata {
@@ -176,11 +207,7 @@ export class CertificateWorkHandler {
         if (state.state !== 'Issued') return { outcome: 'skipped', detail: `state is ${state.state}` };
         if (!autoRenewOf(state.request)) return { outcome: 'skipped', detail: 'autoRenew is off' };
         if (state.renewedBy) return { outcome: 'skipped', detail: `renewal ${state.renewedBy} is in flight` };
-        const r = state.request;
-        const due = Math.max(
-          renewalTime(state.certificate, { renewBeforeMs: r.renewBeforeMs, renewBeforePercentage: r.renewBeforePercentage }).getTime(),
-          state.renewalRetryAt ? Date.parse(state.renewalRetryAt) : 0,
-        );
+        const due = plannedRenewalAt(state, await loadRenewalDefaults(this.store)).getTime();
         if (due > this.clock.now().getTime()) return { outcome: 'skipped', detail: 'not due yet' };
         const renewalId = deterministicRenewalId(ctx.certificateId, ctx.causationId);
         try {
@@ -196,6 +223,10 @@ export class CertificateWorkHandler {
       }
       case 'expiry-reminder':
         return this.sendExpiryReminder(ctx);
+      case 'import-reminder':
+        return this.sendImportReminder(ctx);
+      case 'renewal-info':
+        return this.checkRenewalInfo(ctx);
       default:
         return { outcome: 'skipped', detail: `unknown timer ${ctx.kind}` };
     }
@@ -215,7 +246,8 @@ export class CertificateWorkHandler {
   private async sendExpiryReminder(ctx: WorkContext): Promise<WorkResult> {
     const { state } = await loadCertificate(this.store, ctx.certificateId);
     if (state.state !== 'Issued') return { outcome: 'skipped', detail: `state is ${state.state}` };
-    const due = dueReminder(state.certificate.notAfter, this.clock.now(), state.lastReminderThreshold ?? null, thresholdsOf(state.request));
+    const defaults = await loadRenewalDefaults(this.store);
+    const due = dueReminder(state.certificate.notAfter, this.clock.now(), state.lastReminderThreshold ?? null, effectiveThresholds(state.request, defaults));
     if (!due) return { outcome: 'skipped', detail: 'no reminder due' };
     const name = state.request.friendlyName || state.certificate.certificateDomains[0] || state.certificate.subject;
     const when =
@@ -251,6 +283,84 @@ export class CertificateWorkHandler {
       data: { threshold: due.threshold, daysLeft: due.daysLeft, catchUp: due.catchUp, channels: sent.channels, deliveries: sent.deliveries },
       actor: WORKER_ACTOR,
     });
+  }
+
+  /**
+   * The import-reminder timer: a manual request whose CSR was made `importReminderHours` ago (or
+   * a multiple of it) and whose certificate has not been imported. One reminder per due time; after
+   * an outage one, numbered by the time that has passed, so the next falls in the future.
+   */
+  private async sendImportReminder(ctx: WorkContext): Promise<WorkResult> {
+    const { state, events } = await loadCertificate(this.store, ctx.certificateId);
+    if (state.state !== 'RequestGenerated' || state.request.provider !== 'manual') return { outcome: 'skipped', detail: `state is ${state.state}` };
+    const defaults = await loadRenewalDefaults(this.store);
+    const waitingSince = [...events].reverse().find((e) => e.type === 'CertificateRequestGenerated')?.metadata.at;
+    const sent = state.importRemindersSent ?? 0;
+    const due = waitingSince ? nextImportReminderAt(waitingSince, sent, defaults) : null;
+    const now = this.clock.now();
+    if (!waitingSince || !due || due > now) return { outcome: 'skipped', detail: 'no import reminder due' };
+    const reminder = Math.max(sent + 1, Math.floor((now.getTime() - Date.parse(waitingSince)) / (defaults.importReminderHours * 3_600_000)));
+    const hours = Math.floor((now.getTime() - Date.parse(waitingSince)) / 3_600_000);
+    const waited = hours >= 48 ? `${Math.floor(hours / 24)} days` : `${hours} hours`;
+    const name = state.request.friendlyName || state.request.domainNames[0];
+    const renews = state.request.renews ? ` It renews certificate ${state.request.renews}, which keeps expiring meanwhile.` : '';
+    const n = {
+      id: `${ctx.certificateId}-import-${reminder}`,
+      kind: 'import-reminder',
+      certificateId: ctx.certificateId,
+      subject: `${name}: the CA's certificate has not been imported (waiting ${waited})`,
+      text:
+        `The request ${ctx.certificateId} for ${state.request.domainNames.join(', ')} has been waiting ${waited} since its CSR was made on ${waitingSince}. ` +
+        `Submit the CSR (GET /certificates/${ctx.certificateId}/csr) to your CA if you have not, then import its certificate (POST /certificates/${ctx.certificateId}/import).${renews}`,
+      data: { reminder, waitingSince, provider: state.request.provider, renews: state.request.renews ?? null },
+    };
+    const delivered = this.notifier
+      ? await this.notifier.send(n, { provider: state.request.provider, contact: state.request.contact ?? null })
+      : { channels: [], deliveries: [] };
+    return this.append(ctx, {
+      type: 'RecordImportReminder',
+      data: { reminder, waitingSince, channels: delivered.channels, deliveries: delivered.deliveries },
+      actor: WORKER_ACTOR,
+    });
+  }
+
+  /**
+   * The renewal-info timer of an ACME certificate: ask the CA for its suggested renewal window
+   * (RFC 9773). A new window gets a new random renewal time inside it; the same window keeps the
+   * time chosen before (so asking again never moves the renewal). An error or a CA without renewal
+   * information is recorded too: the policy time stands and certflow asks again later.
+   */
+  private async checkRenewalInfo(ctx: WorkContext): Promise<WorkResult> {
+    const { state } = await loadCertificate(this.store, ctx.certificateId);
+    if (state.state !== 'Issued' || state.request.provider !== 'acme') return { outcome: 'skipped', detail: `state is ${state.state}` };
+    if (state.renewedBy) return { outcome: 'skipped', detail: `renewal ${state.renewedBy} is in flight` };
+    const now = this.clock.now();
+    if (state.renewalInfo && Date.parse(state.renewalInfo.nextCheckAt) > now.getTime()) return { outcome: 'skipped', detail: 'not due yet' };
+    if (!this.renewalInfo) return { outcome: 'skipped', detail: 'no ACME CA is configured' };
+    const answer = await this.renewalInfo.fetch(state.certificate.certificatePem);
+    const previous = state.renewalInfo ?? null;
+    let info: RenewalInfo;
+    if (answer.kind === 'window') {
+      const sameWindow = previous?.window && previous.window.start === answer.window.start && previous.window.end === answer.window.end;
+      info = {
+        window: answer.window,
+        renewAt: sameWindow && previous?.renewAt ? previous.renewAt : ariRenewalTime(answer.window, now, this.random()).toISOString(),
+        explanationUrl: answer.explanationUrl,
+        nextCheckAt: nextRenewalInfoCheck(now, answer.retryAfterSeconds).toISOString(),
+        error: null,
+      };
+    } else {
+      // Keep the last window the CA gave (if any) through a failed check; without one, the policy time stands.
+      const unsupported = answer.kind === 'unsupported';
+      info = {
+        window: previous?.window ?? null,
+        renewAt: previous?.renewAt ?? null,
+        explanationUrl: previous?.explanationUrl ?? null,
+        nextCheckAt: (unsupported ? new Date(now.getTime() + RENEWAL_INFO_UNSUPPORTED_RECHECK_MS) : nextRenewalInfoCheck(now, answer.retryAfterSeconds)).toISOString(),
+        error: unsupported ? 'The ACME CA publishes no renewal information (RFC 9773); the renewal policy decides.' : answer.reason,
+      };
+    }
+    return this.append(ctx, { type: 'RecordRenewalInfo', data: info, actor: WORKER_ACTOR });
   }
 
   private async awaitingSince(certificateId: string): Promise<string> {

@@ -83,7 +83,11 @@ interface WithCertificate extends Base {
 export type CertificateState =
   | { readonly state: 'Initial' }
   | (Base & { readonly state: 'Requested' })
-  | (WithKey & { readonly state: 'RequestGenerated' })
+  | (WithKey & {
+      readonly state: 'RequestGenerated';
+      /** Stalled-import reminders sent so far (manual requests waiting for the CA's certificate). */
+      readonly importRemindersSent?: number;
+    })
   | (WithKey & {
       readonly state: 'Submitted';
       readonly orderId: string | null;
@@ -111,6 +115,8 @@ export type CertificateState =
       readonly renewalRetryAt?: string | null;
       /** The most urgent expiry-reminder threshold already sent (days before notAfter), or null. */
       readonly lastReminderThreshold?: number | null;
+      /** The ACME CA's renewal information (RFC 9773), last fetched; `renewAt` replaces the policy time. */
+      readonly renewalInfo?: RenewalInfo | null;
     })
   | ((Base & Partial<WithKey>) & { readonly state: 'Rejected'; readonly reason: string })
   | ((Base & Partial<WithKey>) & { readonly state: 'Failed'; readonly reason: string })
@@ -119,6 +125,20 @@ export type CertificateState =
   | ((Base & Partial<Omit<WithCertificate, keyof Base>>) & { readonly state: 'Removed'; readonly previousState: LifecycleState });
 
 export type ExistingCertificateState = Exclude<CertificateState, { state: 'Initial' }>;
+
+/** What the last RenewalInfoUpdated said (see the event). */
+export interface RenewalInfo {
+  readonly window: { readonly start: string; readonly end: string } | null;
+  readonly renewAt: string | null;
+  readonly explanationUrl: string | null;
+  readonly nextCheckAt: string;
+  readonly error: string | null;
+}
+
+type Deliveries = readonly { channel: string; ok: boolean; attempts: number; detail: string }[];
+
+/** The delivery records of a reminder, field by field (nothing else a channel returned gets into an event). */
+const copyDeliveries = (deliveries: Deliveries) => deliveries.map((x) => ({ channel: x.channel, ok: x.ok, attempts: x.attempts, detail: x.detail }));
 
 export const initialCertificateState = (): CertificateState => ({ state: 'Initial' });
 
@@ -179,6 +199,8 @@ export type CertificateCommand =
       };
       actor: string;
     }
+  | { type: 'RecordImportReminder'; data: { reminder: number; waitingSince: string; channels: readonly string[]; deliveries: Deliveries }; actor: string }
+  | { type: 'RecordRenewalInfo'; data: RenewalInfo; actor: string }
   | { type: 'RemoveCertificate'; data: { reason: string | null }; actor: string };
 
 const notFound = () => new DomainError('CertificateNotFound', 'No certificate with this id exists.', 'not-found');
@@ -410,7 +432,52 @@ export function decide(command: CertificateCommand, state: CertificateState): Ce
             daysLeft: d.daysLeft,
             catchUp: d.catchUp,
             channels: [...d.channels],
-            deliveries: d.deliveries.map((x) => ({ channel: x.channel, ok: x.ok, attempts: x.attempts, detail: x.detail })),
+            deliveries: copyDeliveries(d.deliveries),
+          },
+        },
+      ];
+    }
+
+    case 'RecordImportReminder': {
+      if (state.state !== 'RequestGenerated') throw wrongState('Reminding of a stalled import', state.state, 'RequestGenerated');
+      if (state.request.provider !== 'manual') {
+        throw new DomainError('NotAManualRequest', `Import reminders are for manual requests; this one goes to ${state.request.provider} by itself.`, 'conflict');
+      }
+      if ((state.importRemindersSent ?? 0) >= command.data.reminder) {
+        throw new DomainError('ReminderAlreadySent', `Import reminder ${command.data.reminder} has already been sent.`, 'conflict');
+      }
+      const d = command.data;
+      return [
+        {
+          type: 'CertificateImportReminderSent',
+          data: {
+            reminder: d.reminder,
+            waitingSince: d.waitingSince,
+            channels: [...d.channels],
+            deliveries: copyDeliveries(d.deliveries),
+          },
+        },
+      ];
+    }
+
+    case 'RecordRenewalInfo': {
+      if (state.state !== 'Issued') throw wrongState('Recording renewal information', state.state, 'Issued');
+      if (state.request.provider !== 'acme') {
+        throw new DomainError('RenewalInfoNotApplicable', 'Renewal information (RFC 9773) comes from ACME CAs only.', 'conflict');
+      }
+      const d = command.data;
+      if (Number.isNaN(Date.parse(d.nextCheckAt)) || (d.renewAt !== null && Number.isNaN(Date.parse(d.renewAt)))) {
+        throw new DomainError('InvalidRenewalInfo', 'Renewal information needs valid times.', 'invalid');
+      }
+      return [
+        {
+          type: 'RenewalInfoUpdated',
+          data: {
+            window: d.window ? { start: d.window.start, end: d.window.end } : null,
+            renewAt: d.renewAt,
+            explanationUrl: d.explanationUrl,
+            nextCheckAt: d.nextCheckAt,
+            error: d.error,
           },
         },
       ];
@@ -580,6 +647,10 @@ export function evolve(state: CertificateState, event: CertificateEvent): Certif
         : state;
     case 'RenewalReminderSent':
       return s.state === 'Issued' ? { ...s, lastReminderThreshold: event.data.threshold } : state;
+    case 'CertificateImportReminderSent':
+      return s.state === 'RequestGenerated' ? { ...s, importRemindersSent: event.data.reminder } : state;
+    case 'RenewalInfoUpdated':
+      return s.state === 'Issued' ? { ...s, renewalInfo: { ...event.data } } : state;
     case 'CertificateSuperseded':
       return { ...base, ...certKeyOf(s), certificate: s.certificate!, state: 'Superseded', supersededBy: event.data.supersededBy };
     case 'CertificateRemoved':

@@ -133,8 +133,31 @@ const COMMAND: Record<CommandType, CertificateCommand> = {
     data: { ...ISSUED, certificateId: ID, format: 'pkcs12', keyId: ID, privateKeyExportable: true, friendlyName: 'old server' },
     actor: 'bob',
   },
+  RecordImportReminder: {
+    type: 'RecordImportReminder',
+    data: { reminder: 1, waitingSince: '2026-01-01T00:00:00.000Z', channels: ['log'], deliveries: [{ channel: 'log', ok: true, attempts: 1, detail: 'logged' }] },
+    actor: WORKER,
+  },
+  RecordRenewalInfo: {
+    type: 'RecordRenewalInfo',
+    data: {
+      window: { start: '2026-01-20T00:00:00.000Z', end: '2026-01-22T00:00:00.000Z' },
+      renewAt: '2026-01-21T03:00:00.000Z',
+      explanationUrl: null,
+      nextCheckAt: '2026-01-01T06:00:00.000Z',
+      error: null,
+    },
+    actor: WORKER,
+  },
 };
 const COMMAND_TYPES = Object.keys(COMMAND) as CommandType[];
+
+/** The shortest history from which a command succeeds: HISTORY, except for provider-specific commands. */
+const historyFor = (type: CommandType, state: LifecycleState): readonly CertificateEvent[] => {
+  if (type === 'RecordImportReminder' && state === 'RequestGenerated') return [requested({ provider: 'manual' }), generated];
+  if (type === 'RecordRenewalInfo' && state === 'Issued') return [requested({ provider: 'acme' }), generated, issued];
+  return HISTORY[state];
+};
 
 const approve = (actor: string, comment: string | null = null): CertificateCommand => ({
   type: 'ApproveRequest',
@@ -174,6 +197,8 @@ const ALLOWED: Record<Exclude<CommandType, 'RequestCertificate' | 'ImportExterna
   RequestRenewal: ['Issued'],
   RecordRenewalFailure: ['Issued'],
   RecordRenewalReminder: ['Issued'],
+  RecordImportReminder: ['RequestGenerated'],
+  RecordRenewalInfo: ['Issued'],
   RemoveCertificate: LIFECYCLE_STATES.filter((s) => s !== 'Removed'),
 };
 
@@ -494,6 +519,27 @@ describe('certificate decider', () => {
         events: [{ type: 'CertificateApprovalReminderSent', data: { reminder: 1, waitingSince: '2026-01-01T00:00:00.000Z', approvalsMissing: 1 } }],
         after: { state: 'AwaitingApproval', remindersSent: 1 },
       },
+      {
+        name: 'a reminder of a manual request still waiting for its import is recorded and counted, and keeps it waiting',
+        from: 'RequestGenerated',
+        history: [requested({ provider: 'manual' }), generated],
+        command: COMMAND.RecordImportReminder,
+        events: [
+          {
+            type: 'CertificateImportReminderSent',
+            data: { reminder: 1, waitingSince: '2026-01-01T00:00:00.000Z', channels: ['log'], deliveries: [{ channel: 'log', ok: true, attempts: 1, detail: 'logged' }] },
+          },
+        ],
+        after: { state: 'RequestGenerated', importRemindersSent: 1, csrPem: CSR },
+      },
+      {
+        name: "an ACME CA's renewal window is recorded with the time chosen inside it",
+        from: 'Issued',
+        history: [requested({ provider: 'acme' }), generated, issued],
+        command: COMMAND.RecordRenewalInfo,
+        events: [{ type: 'RenewalInfoUpdated', data: (COMMAND.RecordRenewalInfo as Extract<CertificateCommand, { type: 'RecordRenewalInfo' }>).data }],
+        after: { state: 'Issued', renewalInfo: { renewAt: '2026-01-21T03:00:00.000Z', nextCheckAt: '2026-01-01T06:00:00.000Z' } },
+      },
       ...ALLOWED.RemoveCertificate.map(
         (from): Transition => ({
           name: `removing a certificate that is ${from} moves it to Removed and remembers the previous state`,
@@ -511,7 +557,7 @@ describe('certificate decider', () => {
       const after = given(t.history).when(t.command).then(t.events);
       expect(after).toMatchObject(t.after);
       // Identity and the original request survive every transition.
-      expect(after).toMatchObject({ certificateId: ID, requestedBy: REQUESTER, request: aRequestSpec() });
+      expect(after).toMatchObject({ certificateId: ID, requestedBy: REQUESTER, request: (foldCertificate(t.history) as { request: unknown }).request });
     });
 
     it('every allowed (command, state) pair has a transition case', () => {
@@ -821,6 +867,29 @@ describe('certificate decider', () => {
       given([...HISTORY.Issued, sent]).when(reminder(threshold)).thenRefused('ReminderAlreadySent', 'conflict');
     });
 
+    it('import reminders are for manual requests only, each number once, and stop once the certificate is imported', () => {
+      given(HISTORY.RequestGenerated).when(COMMAND.RecordImportReminder).thenRefused('NotAManualRequest', 'conflict');
+      const manual = [requested({ provider: 'manual' }), generated];
+      const first: CertificateEvent = {
+        type: 'CertificateImportReminderSent',
+        data: { reminder: 1, waitingSince: '2026-01-01T00:00:00.000Z', channels: [], deliveries: [] },
+      };
+      given([...manual, first]).when(COMMAND.RecordImportReminder).thenRefused('ReminderAlreadySent', 'conflict');
+      given([...manual, first, issued]).when(COMMAND.RecordImportReminder).thenRefused('InvalidLifecycleState', 'conflict');
+      expect(foldCertificate([...manual, first, stepFailed(1)])).toMatchObject({ importRemindersSent: 1 });
+    });
+
+    it('renewal information is for ACME certificates, with valid times', () => {
+      given(HISTORY.Issued).when(COMMAND.RecordRenewalInfo).thenRefused('RenewalInfoNotApplicable', 'conflict');
+      const acme = [requested({ provider: 'acme' }), generated, issued];
+      const bad = COMMAND.RecordRenewalInfo as Extract<CertificateCommand, { type: 'RecordRenewalInfo' }>;
+      given(acme).when({ ...bad, data: { ...bad.data, nextCheckAt: 'soon' } }).thenRefused('InvalidRenewalInfo', 'invalid');
+      // A failed fetch is recorded too: no window, the reason, and when to ask again.
+      given(acme)
+        .when({ ...bad, data: { window: null, renewAt: null, explanationUrl: null, nextCheckAt: '2026-01-01T06:00:00.000Z', error: 'HTTP 500' } })
+        .then([{ type: 'RenewalInfoUpdated', data: { window: null, renewAt: null, explanationUrl: null, nextCheckAt: '2026-01-01T06:00:00.000Z', error: 'HTTP 500' } }]);
+    });
+
     it('a superseded certificate gets no reminders and cannot be renewed again', () => {
       given(HISTORY.Superseded).when(reminder(7)).thenRefused('InvalidLifecycleState', 'conflict');
       given(HISTORY.Superseded).when(COMMAND.RequestRenewal).thenRefused('InvalidLifecycleState', 'conflict');
@@ -857,7 +926,7 @@ describe('certificate decider', () => {
     const allProducedEvents = (): CertificateEvent[] => {
       const produced: CertificateEvent[] = [...decide(COMMAND.RequestCertificate, initialCertificateState())];
       for (const [type, states] of Object.entries(ALLOWED) as [keyof typeof ALLOWED, readonly LifecycleState[]][]) {
-        for (const s of states) produced.push(...decide(COMMAND[type], foldCertificate(HISTORY[s])));
+        for (const s of states) produced.push(...decide(COMMAND[type], foldCertificate(historyFor(type, s))));
       }
       return produced;
     };
@@ -883,7 +952,7 @@ describe('certificate decider', () => {
     it('decide and evolve never mutate the state, the command or the events', () => {
       for (const [type, states] of Object.entries(ALLOWED) as [keyof typeof ALLOWED, readonly LifecycleState[]][]) {
         for (const s of states) {
-          const history = deepFreeze(HISTORY[s].map((e) => structuredClone(e)));
+          const history = deepFreeze(historyFor(type, s).map((e) => structuredClone(e)));
           const state = deepFreeze(foldCertificate(history));
           const command = deepFreeze(structuredClone(COMMAND[type]));
           const snapshot = structuredClone(state);

@@ -180,6 +180,36 @@ export type CertificateEvent =
         deliveries: readonly { channel: string; ok: boolean; attempts: number; detail: string }[];
       };
     }
+  /**
+   * A manual request still waits for its certificate to be imported (the operator has the CSR
+   * but has not brought back the CA's answer): reminder 1, 2, … sent `importReminderHours`
+   * apart, counted from `waitingSince` (when the CSR was made). State stays `RequestGenerated`.
+   */
+  | {
+      type: 'CertificateImportReminderSent';
+      data: {
+        reminder: number;
+        waitingSince: string;
+        channels: readonly string[];
+        deliveries: readonly { channel: string; ok: boolean; attempts: number; detail: string }[];
+      };
+    }
+  /**
+   * The ACME CA's renewal information (RFC 9773) for this certificate was fetched. `window`: the
+   * CA's suggested renewal window (null when the CA has none for it, or the fetch failed: then
+   * `error` says why and the policy time stands). `renewAt`: the random time inside the window
+   * certflow chose (recorded, so a replay chooses the same). certflow asks again at `nextCheckAt`.
+   */
+  | {
+      type: 'RenewalInfoUpdated';
+      data: {
+        window: { start: string; end: string } | null;
+        renewAt: string | null;
+        explanationUrl: string | null;
+        nextCheckAt: string;
+        error: string | null;
+      };
+    }
   /** A renewal replaced this certificate. State `Superseded`. */
   | { type: 'CertificateSuperseded'; data: { supersededBy: string } }
   /** The certificate was removed from certflow. State `Removed`; the history stays. */
@@ -220,6 +250,8 @@ export const CERTIFICATE_EVENT_SCHEMA_VERSIONS: Record<CertificateEventType, num
   CertificateRenewalRequested: 1,
   CertificateRenewalFailed: 1,
   RenewalReminderSent: 1,
+  CertificateImportReminderSent: 1,
+  RenewalInfoUpdated: 1,
   CertificateRemoved: 1,
 };
 

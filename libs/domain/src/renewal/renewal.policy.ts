@@ -3,6 +3,7 @@
  * certificate's dates, the policy and a clock; the renewal issue's worker calls them daily and
  * records what it did as events, so each answer is acted on once.
  */
+import { DomainError } from '../domain-error';
 
 const DAY = 86_400_000;
 
@@ -92,9 +93,6 @@ export interface RenewalSettings {
 /** autoRenew defaults to true for every provider; for `manual` the renewal is a new request the operator submits. */
 export const autoRenewOf = (r: RenewalSettings): boolean => r.autoRenew ?? true;
 
-export const thresholdsOf = (r: RenewalSettings): readonly number[] =>
-  r.reminderThresholds && r.reminderThresholds.length ? r.reminderThresholds : DEFAULT_REMINDER_THRESHOLDS;
-
 /**
  * When the next expiry reminder falls due, from the certificate's dates and the last threshold
  * sent only (so the timers projection stays rebuildable from events). Thresholds that fall before
@@ -121,3 +119,24 @@ export function nextReminderAt(
  * Backoff after a failed renewal (cert-manager's): 1 h × 2^(n−1), capped at 24 h.
  */
 export const renewalBackoffMs = (attempt: number): number => Math.min(24 * 3_600_000, 3_600_000 * 2 ** Math.max(0, attempt - 1));
+
+/**
+ * `renewBefore`: a number of days, or an ISO 8601 duration of weeks, days, hours, minutes
+ * (P30D, P2W, PT12H, P1DT6H). Months and years are refused: their length is ambiguous.
+ */
+export function parseRenewBefore(value: unknown): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value > 0 && value <= 3650) return Math.round(value * DAY);
+  } else if (typeof value === 'string') {
+    const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(value.trim().toUpperCase());
+    if (m && value.trim().length > 1 && !/T$/i.test(value.trim())) {
+      const ms = (Number(m[1] ?? 0) * 7 + Number(m[2] ?? 0)) * DAY + Number(m[3] ?? 0) * 3_600_000 + Number(m[4] ?? 0) * 60_000;
+      if (ms > 0 && ms <= 3650 * DAY) return ms;
+    }
+  }
+  throw new DomainError(
+    'InvalidRenewBefore',
+    'renewBefore must be a number of days (up to 3650) or an ISO 8601 duration such as P30D, P2W or PT12H.',
+    'invalid',
+  );
+}

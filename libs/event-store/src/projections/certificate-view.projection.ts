@@ -1,36 +1,99 @@
 import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../../application/src';
 import {
+  BUILT_IN_RENEWAL_DEFAULTS,
   CERTIFICATE_EVENT_SCHEMA_VERSIONS,
   CertificateEvent,
   CertificateState,
   ExistingCertificateState,
   IN_FLIGHT_STATES,
+  RenewalDefaults,
+  RenewalDefaultsEvent,
   autoRenewOf,
+  effectiveThresholds,
   evolve,
+  nextImportReminderAt,
   nextReminderAt,
-  renewalTime,
-  thresholdsOf,
+  plannedRenewalAt,
   initialCertificateState,
 } from '../../../domain/src';
 import { InlineProjection } from '../event-store.adapter';
 
 const PREFIX = 'certificate-';
 
+/** The fleet-wide renewal defaults as the projection has them (the built-in ones until a change is recorded). */
+export async function readRenewalDefaults(client: Pick<PoolClient, 'query'>): Promise<RenewalDefaults> {
+  const { rows } = await client.query<{ defaults: RenewalDefaults }>('SELECT defaults FROM renewal_defaults');
+  return rows[0]?.defaults ?? BUILT_IN_RENEWAL_DEFAULTS;
+}
+
 /**
  * `certificate_view`: one row per certificate, the evolved aggregate plus the columns the API
- * filters and sorts on. Every column is derived from events only (times from event metadata,
- * never now()), so a rebuild from the log gives identical rows.
+ * filters and sorts on; and `timers`, the durable timers each certificate needs. Every column is
+ * derived from events only (times from event metadata, never now()), so a rebuild from the log
+ * gives identical rows. A change of the fleet-wide renewal defaults (RenewalDefaultsChanged)
+ * re-derives the timers of every certificate, in log order with the certificate events.
  */
 export class CertificateViewProjection implements InlineProjection {
   readonly name = 'certificate_view';
-  readonly tables = ['certificate_view', 'timers'];
+  readonly tables = ['certificate_view', 'timers', 'renewal_defaults'];
 
   canHandle(type: string): boolean {
-    return type in CERTIFICATE_EVENT_SCHEMA_VERSIONS;
+    return type in CERTIFICATE_EVENT_SCHEMA_VERSIONS || type === 'RenewalDefaultsChanged';
   }
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+    // Certificate events between two defaults changes are applied together; each change in turn.
+    let segment: RecordedEvent[] = [];
+    for (const e of events) {
+      if (e.type !== 'RenewalDefaultsChanged') {
+        segment.push(e);
+        continue;
+      }
+      await this.applyCertificateEvents(client, segment);
+      segment = [];
+      await this.applyDefaultsChange(client, e as RecordedEvent<RenewalDefaultsEvent>);
+    }
+    await this.applyCertificateEvents(client, segment);
+  }
+
+  private async applyDefaultsChange(client: PoolClient, e: RecordedEvent<RenewalDefaultsEvent>): Promise<void> {
+    const defaults = (e.data as RenewalDefaultsEvent['data']).defaults;
+    await client.query(
+      `INSERT INTO renewal_defaults (id, defaults, changed_at, changed_by) VALUES (true, $1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET defaults = EXCLUDED.defaults, changed_at = EXCLUDED.changed_at, changed_by = EXCLUDED.changed_by`,
+      [JSON.stringify(defaults), e.metadata.at, e.metadata.actor],
+    );
+    // Only Issued certificates and manual requests waiting for an import have timers that depend
+    // on the defaults; re-derive theirs in pages (a fleet of 100,000 stays within memory).
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const { rows } = await client.query<{ id: string; aggregate: ExistingCertificateState; awaiting_since: Date | null }>(
+        `SELECT id, aggregate, awaiting_since FROM certificate_view
+          WHERE id > $1 AND (state = 'Issued' OR (state = 'RequestGenerated' AND provider = 'manual'))
+          ORDER BY id LIMIT 500`,
+        [after],
+      );
+      if (rows.length === 0) break;
+      const ids: string[] = [];
+      const kinds: string[] = [];
+      const dues: string[] = [];
+      for (const r of rows) {
+        for (const t of timersFor(r.aggregate, r.awaiting_since?.toISOString() ?? null, defaults)) {
+          ids.push(r.id);
+          kinds.push(t.kind);
+          dues.push(t.dueAt);
+        }
+      }
+      await client.query('DELETE FROM timers WHERE certificate_id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+      await client.query('INSERT INTO timers (certificate_id, kind, due_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])', [ids, kinds, dues]);
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  private async applyCertificateEvents(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const defaults = await readRenewalDefaults(client);
     const byStream = new Map<string, RecordedEvent[]>();
     for (const e of events) {
       if (!e.streamId.startsWith(PREFIX)) continue;
@@ -50,19 +113,30 @@ export class CertificateViewProjection implements InlineProjection {
       const createdAt = existing.rows[0]?.created_at.toISOString() ?? list[0].metadata.at;
       for (const e of list) {
         state = evolve(state, { type: e.type, data: e.data } as CertificateEvent);
-        if (e.type === 'CertificateApprovalRequested') awaitingSince = e.metadata.at;
+        if (e.type === 'CertificateApprovalRequested' || e.type === 'CertificateRequestGenerated') awaitingSince = e.metadata.at;
       }
       if (state.state === 'Initial') continue;
-      if (state.state !== 'AwaitingApproval') awaitingSince = null;
+      if (!waitsForAPerson(state)) awaitingSince = null;
       const last = list[list.length - 1];
       await upsertRow(client, id, seq, createdAt, state, last, awaitingSince);
-      await syncTimers(client, id, state, awaitingSince);
+      await syncTimers(client, id, state, awaitingSince, defaults);
     }
   }
 }
 
-/** The durable timers a certificate needs in its current state (see migration 4 for the kinds). */
-export function timersFor(s: ExistingCertificateState, awaitingSince: string | null): { kind: string; dueAt: string }[] {
+/** Waiting for approvers, or for the operator to import the CA's certificate (`awaiting_since` is kept for these). */
+const waitsForAPerson = (s: ExistingCertificateState): boolean =>
+  s.state === 'AwaitingApproval' || (s.state === 'RequestGenerated' && s.request.provider === 'manual');
+
+/**
+ * The durable timers a certificate needs in its current state, under the fleet-wide renewal
+ * defaults (see migrations 4 and 6 for the kinds). Pure.
+ */
+export function timersFor(
+  s: ExistingCertificateState,
+  awaitingSince: string | null,
+  defaults: RenewalDefaults = BUILT_IN_RENEWAL_DEFAULTS,
+): { kind: string; dueAt: string }[] {
   if (s.state === 'AwaitingApproval') {
     const timers: { kind: string; dueAt: string }[] = [];
     if (s.expiresAt) timers.push({ kind: 'approval-timeout', dueAt: s.expiresAt });
@@ -78,22 +152,29 @@ export function timersFor(s: ExistingCertificateState, awaitingSince: string | n
     const timers: { kind: string; dueAt: string }[] = [];
     const r = s.request;
     if (autoRenewOf(r) && !s.renewedBy) {
-      const at = renewalTime(s.certificate, { renewBeforeMs: r.renewBeforeMs, renewBeforePercentage: r.renewBeforePercentage }).getTime();
-      const retry = s.renewalRetryAt ? Date.parse(s.renewalRetryAt) : 0;
-      timers.push({ kind: 'renewal', dueAt: new Date(Math.max(at, retry)).toISOString() });
+      timers.push({ kind: 'renewal', dueAt: plannedRenewalAt(s, defaults).toISOString() });
     }
-    timers.push({ kind: 'expiry-reminder', dueAt: nextReminderAt(s.certificate, s.lastReminderThreshold ?? null, thresholdsOf(r)).toISOString() });
+    timers.push({ kind: 'expiry-reminder', dueAt: nextReminderAt(s.certificate, s.lastReminderThreshold ?? null, effectiveThresholds(r, defaults)).toISOString() });
+    // ACME: ask the CA for its renewal window (RFC 9773) right after issuance, then when it says.
+    if (r.provider === 'acme' && autoRenewOf(r) && !s.renewedBy) {
+      timers.push({ kind: 'renewal-info', dueAt: s.renewalInfo?.nextCheckAt ?? s.certificate.notBefore });
+    }
     return timers;
   }
+  const timers: { kind: string; dueAt: string }[] = [];
   if ((s.state === 'Requested' || s.state === 'RequestGenerated' || s.state === 'Submitted') && s.nextAttemptAt) {
-    return [{ kind: 'next-attempt', dueAt: s.nextAttemptAt }];
+    timers.push({ kind: 'next-attempt', dueAt: s.nextAttemptAt });
   }
-  return [];
+  if (s.state === 'RequestGenerated' && s.request.provider === 'manual' && awaitingSince) {
+    const due = nextImportReminderAt(awaitingSince, s.importRemindersSent ?? 0, defaults);
+    if (due) timers.push({ kind: 'import-reminder', dueAt: due.toISOString() });
+  }
+  return timers;
 }
 
-async function syncTimers(client: PoolClient, id: string, s: ExistingCertificateState, awaitingSince: string | null): Promise<void> {
+async function syncTimers(client: PoolClient, id: string, s: ExistingCertificateState, awaitingSince: string | null, defaults: RenewalDefaults): Promise<void> {
   await client.query('DELETE FROM timers WHERE certificate_id = $1', [id]);
-  for (const t of timersFor(s, awaitingSince)) {
+  for (const t of timersFor(s, awaitingSince, defaults)) {
     await client.query('INSERT INTO timers (certificate_id, kind, due_at) VALUES ($1, $2, $3)', [id, t.kind, t.dueAt]);
   }
 }

@@ -9,7 +9,9 @@
 //   1. the scheduler's query: due timers, as the worker runs it every second;
 //   2. the naive daily scan it replaces: read every issued certificate and evaluate the
 //      reminder and renewal policies in JavaScript;
-// and prints both, and their ratio.
+// and prints both, and their ratio. Then
+//   3. a change of the fleet-wide renewal defaults (RenewalDefaultsChanged), which re-derives
+//      the timers of every certificate in one transaction, through the real projection.
 //
 // Usage: npm run build && node bench/daily-scan.js [--n=100000] [--due=0.01]
 'use strict';
@@ -17,8 +19,8 @@ const { Client } = require('pg');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
-const { migrate, createPool } = require(path.join(dist, 'libs/event-store/src'));
-const { dueReminder, renewalTime } = require(path.join(dist, 'libs/domain/src'));
+const { migrate, createPool, CertificateViewProjection } = require(path.join(dist, 'libs/event-store/src'));
+const { dueReminder, renewalTime, BUILT_IN_RENEWAL_DEFAULTS } = require(path.join(dist, 'libs/domain/src'));
 
 const arg = (name, fallback) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -63,8 +65,15 @@ async function main() {
          requested_services, requested_by, created_at, updated_at, attempts, aggregate)
        SELECT gen_random_uuid(), g, 3, gen_random_uuid(), 'Issued', 'self-signed', 'CN=host' || g || '.contoso.test',
               ARRAY['host' || g || '.contoso.test'], ARRAY['host' || g || '.contoso.test'], upper(md5(g::text)) || '00000000',
-              nb, nb + (30 + (g % 370)) * interval '1 day', true, 'ECDSA', 256, true, false, '{}', 'bench', nb, nb, 0, '{}'::jsonb
-         FROM generate_series(1, $1::int) g, LATERAL (SELECT $2::timestamptz - (g % 365) * interval '1 day' AS nb) x`,
+              nb, na, true, 'ECDSA', 256, true, false, '{}', 'bench', nb, nb, 0,
+              -- the evolved aggregate, as big as a real one (a PEM certificate of ~1.2 kB)
+              jsonb_build_object('state', 'Issued', 'certificateId', gen_random_uuid(), 'requestedBy', 'bench', 'failedAttempts', 0, 'lastError', null,
+                'request', jsonb_build_object('provider', 'self-signed', 'domainNames', ARRAY['host' || g || '.contoso.test']),
+                'certificate', jsonb_build_object('notBefore', to_char(nb AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'notAfter', to_char(na AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'certificatePem', repeat('A', 1200)))
+         FROM generate_series(1, $1::int) g,
+              LATERAL (SELECT $2::timestamptz - (g % 365) * interval '1 day' AS nb) x,
+              LATERAL (SELECT x.nb + (30 + (g % 370)) * interval '1 day' AS na) y`,
       [N, now.toISOString()],
     );
     // One reminder timer and one renewal timer per certificate; DUE_SHARE of them are due now.
@@ -99,6 +108,25 @@ async function main() {
     console.log(`  ratio naive / scheduler: ${(naive.median / scheduler.median).toFixed(1)} ×`);
     console.log(`  per certificate in the naive scan: ${((naive.median * 1000) / naive.result.scanned).toFixed(2)} µs`);
     console.log(`  plan: ${plan}`);
+
+    // 3. PUT /settings/renewal over the whole fleet: the projection re-derives every timer.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const t1 = process.hrtime.bigint();
+      await new CertificateViewProjection().apply(client, [{
+        type: 'RenewalDefaultsChanged',
+        streamId: 'settings-renewal-defaults',
+        data: { defaults: { ...BUILT_IN_RENEWAL_DEFAULTS, reminderThresholds: [21, 7, 1], renewBeforeMs: 20 * 86_400_000 }, previous: BUILT_IN_RENEWAL_DEFAULTS },
+        metadata: { actor: 'bench', at: now.toISOString(), correlationId: 'bench', causationId: null },
+      }]);
+      const ms = Number(process.hrtime.bigint() - t1) / 1e6;
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM timers');
+      await client.query('COMMIT');
+      console.log(`  fleet-wide defaults change: ${rows[0].n.toLocaleString('en')} timers of ${N.toLocaleString('en')} certificates re-derived in ${(ms / 1000).toFixed(1)} s (${((ms * 1000) / N).toFixed(0)} µs per certificate)`);
+    } finally {
+      client.release();
+    }
   } finally {
     await pool.end();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

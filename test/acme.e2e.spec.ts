@@ -22,7 +22,7 @@ const acmeEnv = (pebble: { listenPort: number }, pollMs: number): Record<string,
   CERTFLOW_TIMER_POLL_MS: '200',
 });
 
-async function events(h: CertflowHarness, id: string): Promise<{ type: string; data: any }[]> {
+async function events(h: CertflowHarness, id: string): Promise<{ type: string; data: any; metadata: { at: string } }[]> {
   return (await h.request('GET', `/certificates/${id}/events`)).body.items;
 }
 
@@ -80,6 +80,22 @@ describe('with Pebble accepting every challenge (PEBBLE_VA_ALWAYS_VALID=1)', () 
     expect((await h.db.pool.query('SELECT algorithm FROM key_vault WHERE key_id = $1', [rows[0].data.keyId])).rows).toEqual([{ algorithm: 'ECDSA-P-256' }]);
     expect(JSON.stringify(rows[0].data)).not.toMatch(/PRIVATE KEY|"d":/);
     expect((await h.db.pool.query('SELECT count(*)::int AS n FROM acme_challenges')).rows[0].n).toBe(0);
+  });
+
+  it('asks Pebble for renewal information after issuance; Pebble 2.4 has none, so the policy time stands and it asks again in a week', async () => {
+    const posted = await h.request('POST', '/certificates', { provider: 'acme', domainNames: ['ari.acme-one.test'], keyAlgorithm: 'ECDSA' });
+    const cert = await h.waitForState(posted.body.id, 'Issued');
+    await h.waitFor(async () => (await events(h, posted.body.id)).some((e) => e.type === 'RenewalInfoUpdated'), 30_000, 'RenewalInfoUpdated');
+    const info = (await events(h, posted.body.id)).find((e) => e.type === 'RenewalInfoUpdated')!;
+    expect(info.data).toMatchObject({ window: null, renewAt: null, error: expect.stringMatching(/no renewal information/) });
+    const wait = Date.parse(info.data.nextCheckAt) - Date.parse(info.metadata.at);
+    expect(wait).toBeGreaterThan(7 * 86_400_000 - 60_000);
+    expect(wait).toBeLessThanOrEqual(7 * 86_400_000);
+    const lifetime = Date.parse(cert.notAfter) - Date.parse(cert.notBefore);
+    const { rows } = await h.db.pool.query(`SELECT kind, due_at FROM timers WHERE certificate_id = $1 ORDER BY kind`, [posted.body.id]);
+    const due = Object.fromEntries(rows.map((r: { kind: string; due_at: Date }) => [r.kind, r.due_at.toISOString()]));
+    expect(Date.parse(due.renewal)).toBe(Math.trunc(Date.parse(cert.notAfter) - lifetime / 3));
+    expect(due['renewal-info']).toBe(info.data.nextCheckAt);
   });
 
   it('rejects a wildcard at once when the challenge is http-01, naming the reason', async () => {

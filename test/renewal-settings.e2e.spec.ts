@@ -132,7 +132,7 @@ describe('fleet-wide renewal defaults', () => {
     const plannedOf = async (id: string) => ((await h.request('GET', '/renewals?withinDays=365')).body.items as any[]).find((x) => x.id === id);
     const cert = (await h.request('GET', `/certificates/${planned}`)).body;
     const lifetime = Date.parse(cert.notAfter) - Date.parse(cert.notBefore);
-    expect(Date.parse((await plannedOf(planned)).plannedRenewalAt)).toBe(Date.parse(cert.notAfter) - lifetime / 3);
+    expect(Date.parse((await plannedOf(planned)).plannedRenewalAt)).toBe(Math.trunc(Date.parse(cert.notAfter) - lifetime / 3));
     expect((await h.request('PUT', '/settings/renewal', { renewBefore: 'P10D' })).body).toMatchObject({ renewBefore: 'P10D', renewalRule: 'renew P10D before expiry' });
     expect(Date.parse((await plannedOf(planned)).plannedRenewalAt)).toBe(Date.parse(cert.notAfter) - 10 * DAY);
     const ownCert = (await h.request('GET', `/certificates/${withOwn}`)).body;

@@ -20,6 +20,7 @@ import {
   Issuer,
   KeyService,
   Notifier,
+  RecordedEvent,
   RenewalInfoSource,
   TransientIssuerError,
 } from '../ports';
@@ -45,6 +46,18 @@ import { handleCertificateCommand, loadCertificate } from './certificate-command
 
 /** A CA without renewal information is asked again after a week (it may start publishing it). */
 export const RENEWAL_INFO_UNSUPPORTED_RECHECK_MS = 7 * 86_400_000;
+
+/** When the last event of this type was recorded (what a person has been waiting since), if any. */
+const lastEventAt = (events: readonly RecordedEvent[], type: string): string | undefined =>
+  [...events].reverse().find((e) => e.type === type)?.metadata.at;
+
+/**
+ * The number of the reminder to send now, every `everyHours` since `waitingSince`: after an outage
+ * (or a jump of the test clock) several may be overdue; one goes out, numbered by the time that has
+ * passed, so that the next one falls in the future — no burst.
+ */
+const overdueReminderNumber = (waitingSince: string, now: Date, everyHours: number, sent: number): number =>
+  Math.max(sent + 1, Math.floor((now.getTime() - Date.parse(waitingSince)) / (everyHours * 3_600_000)));
 
 /** The actor name of events the worker appends. */
 export const WORKER_ACTOR = 'certflow-worker';
@@ -173,7 +186,7 @@ export class CertificateWorkHandler {
    * so the handler acts on the state alone.
    */
   async fireTimer(ctx: WorkContext & { kind: string }): Promise<WorkResult> {
-    const { state } = await loadCertificate(this.store, ctx.certificateId);
+    const { state, events } = await loadCertificate(this.store, ctx.certificateId);
     switch (ctx.kind) {
       case 'next-attempt':
         if (state.state === 'Requested') return this.generateRequest(ctx);
@@ -183,10 +196,8 @@ export class CertificateWorkHandler {
         if (state.state !== 'AwaitingApproval') return { outcome: 'skipped', detail: `state is ${state.state}` };
         // After an outage (or a jump of the test clock) several reminders may be overdue: send one,
         // numbered by the time that has passed, so that the next one falls in the future — no burst.
-        const waitingSince = await this.awaitingSince(ctx.certificateId);
-        const elapsed = this.clock.now().getTime() - Date.parse(waitingSince);
-        const byTime = Math.floor(elapsed / ((state.remindEveryHours ?? 24) * 3_600_000));
-        const reminder = Math.max((state.remindersSent ?? 0) + 1, byTime);
+        const waitingSince = lastEventAt(events, 'CertificateApprovalRequested') ?? this.clock.now().toISOString();
+        const reminder = overdueReminderNumber(waitingSince, this.clock.now(), state.remindEveryHours ?? 24, state.remindersSent ?? 0);
         const result = await this.append(ctx, {
           type: 'RecordApprovalReminder',
           data: { reminder, waitingSince, approvalsMissing: state.approvalsRequired - state.approvals.length },
@@ -294,12 +305,12 @@ export class CertificateWorkHandler {
     const { state, events } = await loadCertificate(this.store, ctx.certificateId);
     if (state.state !== 'RequestGenerated' || state.request.provider !== 'manual') return { outcome: 'skipped', detail: `state is ${state.state}` };
     const defaults = await loadRenewalDefaults(this.store);
-    const waitingSince = [...events].reverse().find((e) => e.type === 'CertificateRequestGenerated')?.metadata.at;
+    const waitingSince = lastEventAt(events, 'CertificateRequestGenerated');
     const sent = state.importRemindersSent ?? 0;
     const due = waitingSince ? nextImportReminderAt(waitingSince, sent, defaults) : null;
     const now = this.clock.now();
     if (!waitingSince || !due || due > now) return { outcome: 'skipped', detail: 'no import reminder due' };
-    const reminder = Math.max(sent + 1, Math.floor((now.getTime() - Date.parse(waitingSince)) / (defaults.importReminderHours * 3_600_000)));
+    const reminder = overdueReminderNumber(waitingSince, now, defaults.importReminderHours, sent);
     const hours = Math.floor((now.getTime() - Date.parse(waitingSince)) / 3_600_000);
     const waited = hours >= 48 ? `${Math.floor(hours / 24)} days` : `${hours} hours`;
     const name = state.request.friendlyName || state.request.domainNames[0];
@@ -361,12 +372,6 @@ export class CertificateWorkHandler {
       };
     }
     return this.append(ctx, { type: 'RecordRenewalInfo', data: info, actor: WORKER_ACTOR });
-  }
-
-  private async awaitingSince(certificateId: string): Promise<string> {
-    const { events } = await loadCertificate(this.store, certificateId);
-    const asked = [...events].reverse().find((e) => e.type === 'CertificateApprovalRequested');
-    return asked?.metadata.at ?? this.clock.now().toISOString();
   }
 
   /** A step failed for good (a DomainError, or retries exhausted on a permanent problem). */
